@@ -13,7 +13,8 @@ import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
 from .config import ALL_KEYS, PROJECT, ConfigError, IntegrationConfig, StackConfig, parse_config
-from .integration import EcrGitOpsIntegration
+from .integration import EcrGitOpsIntegration, plan_manifests
+from .manifest import ManifestError
 from .policies import ClusterFacts
 from .stackfile import PROJECT_DIR
 
@@ -63,10 +64,24 @@ def main() -> None:
     except ConfigError as exc:
         raise pulumi.RunError(f"invalid configuration ({len(exc.problems)} problems):\n{exc}") from None
     account_id = aws.get_caller_identity().account_id
+    planned, problems = {}, []
+    for index, cfg in enumerate(stack_config.integrations):
+        try:
+            planned[cfg.name] = plan_manifests(cfg, stack=stack_config.stack, account_id=account_id)
+        except ManifestError as exc:
+            where = "" if len(stack_config.integrations) == 1 else f"integrations[{index}]."
+            problems.append(f"{stack_config.source}: {PROJECT}:{where}manifestTemplate: {exc}")
+    if problems:
+        raise pulumi.RunError("invalid manifest template:\n" + "\n".join(problems))
     exports: dict[str, Any] = {}
     for cfg in stack_config.integrations:
         integration = EcrGitOpsIntegration(
-            cfg.name, cfg, stack=stack_config, account_id=account_id, cluster=lookup_cluster(cfg)
+            cfg.name,
+            cfg,
+            stack=stack_config.stack,
+            account_id=account_id,
+            cluster=lookup_cluster(cfg),
+            manifests=planned[cfg.name],
         )
         exports[cfg.name] = integration.exports
     pulumi.export("integrations", exports)
