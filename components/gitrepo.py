@@ -15,6 +15,7 @@ import hashlib
 import io
 import os
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -81,6 +82,12 @@ class Remote:
         return redact(text, self.token, basic if self.token else None)
 
 
+def _clean(output: object) -> str:
+    """One line from GitPython's captured output (it wraps it as ``\\n  stderr: '...'``)."""
+    text = re.sub(r"^\s*(?:stderr|stdout): '(.*)'\s*$", r"\1", str(output), flags=re.DOTALL)
+    return " ".join(text.split())
+
+
 def cache_root() -> Path:
     configured = os.environ.get(CACHE_ENV)
     return Path(configured) if configured else Path.home() / ".cache" / "ecr-gitops" / "repos"
@@ -132,7 +139,7 @@ class RepoCache:
                 strip_newline_in_stdout=False,
             )
         except git.GitCommandError as exc:
-            detail = exc.stderr.strip() if isinstance(exc.stderr, str) else str(exc.stderr)
+            detail = " ".join(_clean(out) for out in (exc.stderr, exc.stdout) if out)  # push --porcelain: stdout
             raise GitError(self.remote.redact(f"git {args[0]} failed: {detail}")) from None
         return output
 
@@ -164,13 +171,14 @@ class RepoCache:
     def commit(self, parent: str, path: str, content: str | None, message: str, author: Author) -> str | None:
         """A new commit on ``parent`` that writes (or, for None, removes) ``path``; None if nothing changes."""
         with tempfile.TemporaryDirectory() as tmp:
-            index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            # A private index, and an empty work tree that git needs for --force-remove; never checked out.
+            index = {"GIT_INDEX_FILE": str(Path(tmp) / "index"), "GIT_WORK_TREE": tmp}
             self._git("read-tree", parent, env=index)
             if content is None:
                 self._git("update-index", "--force-remove", "--", path, env=index)
             else:
                 data = content.encode()
-                blob = self.repo.odb.store(IStream("blob", len(data), io.BytesIO(data))).hexsha
+                blob = self.repo.odb.store(IStream("blob", len(data), io.BytesIO(data))).binsha.hex()
                 self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index)
             tree = self._git("write-tree", env=index).strip()
         if tree == self._git("rev-parse", f"{parent}^{{tree}}").strip():

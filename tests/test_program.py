@@ -246,3 +246,16 @@ def test_cli_render_reports_bad_config_without_traceback(tmp_path: Path) -> None
     result = cli("render", "--config", str(bad))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "ecr-gitops:sharedConfigRepo: is required" in result.stderr
+
+
+def test_render_fills_manifests_per_runtime() -> None:
+    item = only(render_raw(raw_config(runtimes=["rt-a", "rt-b"], region="eu-west-1")))
+    assert [m["path"] for m in item["manifests"]] == [
+        "resources/runtimes/rt-a/ecr.yaml",
+        "resources/runtimes/rt-b/ecr.yaml",
+    ]
+    document = yaml.safe_load(item["manifests"][0]["content"])
+    assert document["data"]["iamRoleArn"] == "arn:aws:iam::123456789012:role/ecr-gitops-ecr-test"
+    assert document["metadata"]["annotations"]["ecr-gitops/pulumi-stack"] == "test"
+    all_runtimes = only(render_raw(raw_config()))
+    assert [m["path"] for m in all_runtimes["manifests"]] == ["resources/all-runtimes-all-clusters/ecr.yaml"]
