@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
@@ -52,6 +53,47 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_test_connection(args: argparse.Namespace) -> int:
+    import boto3
+
+    from .connection import ConnectionTest, assume_via
+
+    _, stack_config = load_target(args)
+    ok, report = True, list[dict[str, Any]]()
+    for cfg in stack_config.integrations:
+        session = boto3.Session(region_name=cfg.region)
+        caller = assume_via(session, args.assume_via, args.endpoint_url, cfg.region) if args.assume_via else None
+        if caller is None and args.as_caller:
+            caller = session
+        for step in ConnectionTest(cfg, session, args.endpoint_url).run(caller):
+            ok &= step.ok
+            report.append({"integration": cfg.name, "name": step.name, "ok": step.ok, "detail": step.detail})
+    if args.json:
+        print(json.dumps({"ok": ok, "steps": report}, indent=2))
+    else:
+        for line in report:
+            print(f"{'✔' if line['ok'] else '✘'} {line['integration']}: {line['name']}: {line['detail']}")
+    return 0 if ok else EXIT_INVALID
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from .connection import Step
+    from .sandbox.run import run_sandbox
+
+    stack_file = load_stack_file(args.config) if args.config else load_stack_file(stack_path("sandbox"), "sandbox")
+
+    def report(step: Step) -> None:
+        if not args.json:
+            print(f"{'✔' if step.ok else '✘'} {step.name}: {step.detail}", flush=True)
+
+    result = run_sandbox(stack_file, repo_url=args.repo, keep=args.keep, report=report)
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2))
+    else:
+        print(f"sandbox {'passed' if result.ok else 'FAILED'}: role {', '.join(result.role_arns) or '-'}")
+    return 0 if result.ok else EXIT_INVALID
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m components", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -64,6 +106,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target(render)
     render.add_argument("--format", choices=("json", "markdown"), default="json")
     render.set_defaults(run=cmd_render)
+
+    test = commands.add_parser("test-connection", help="verify the deployed role and ECR access with boto3")
+    _add_target(test)
+    test.add_argument("--endpoint-url", help="AWS endpoint (for emulators)")
+    test.add_argument("--assume-via", metavar="ROLE_ARN", help="assume this trusted principal first, then the chain")
+    test.add_argument(
+        "--as-caller", action="store_true", help="run the chain as the caller (already a trusted principal)"
+    )
+    test.add_argument("--json", action="store_true")
+    test.set_defaults(run=cmd_test_connection)
+
+    sandbox = commands.add_parser("sandbox", help="the whole flow against moto server and a local git repo")
+    sandbox.add_argument("--config", type=Path, help="stack file (default stacks/Pulumi.sandbox.yaml)")
+    sandbox.add_argument("--repo", help="use this shared-config repo URL instead of a fresh local one")
+    sandbox.add_argument("--keep", action="store_true", help="do not tear down; keep the work directory")
+    sandbox.add_argument("--json", action="store_true")
+    sandbox.set_defaults(run=cmd_sandbox)
     return parser
 
 

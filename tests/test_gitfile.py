@@ -245,7 +245,7 @@ def test_token_over_http_never_leaks(
         monkeypatch.setenv("ECR_GITOPS_GIT_TOKEN", token)
         provider = GitFileProvider()
         created = provider.create(p)
-        provider.delete(created.id, created.outs)
+        provider.delete(created.id, outs(created))
         expected = "Basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
         assert expected in server.seen_authorization
 
