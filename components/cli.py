@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,16 +57,16 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_test_connection(args: argparse.Namespace) -> int:
     import boto3
 
-    from .connection import ConnectionTest, assume_via
+    from .connection import ConnectionTest, chain_source
 
     _, stack_config = load_target(args)
     ok, report = True, list[dict[str, Any]]()
     for cfg in stack_config.integrations:
-        session = boto3.Session(region_name=cfg.region)
-        caller = assume_via(session, args.assume_via, args.endpoint_url, cfg.region) if args.assume_via else None
-        if caller is None and args.as_caller:
-            caller = session
-        for step in ConnectionTest(cfg, session, args.endpoint_url).run(caller):
+        test = ConnectionTest(cfg, boto3.Session(region_name=cfg.region), args.endpoint_url, args.assume_timeout)
+        obtain, why_not = chain_source(test, args.assume_via, args.web_identity_token_file)
+        if obtain is None:
+            print(f"{cfg.name}: assume-chain not run: {why_not}", file=sys.stderr)
+        for step in test.run(obtain):
             ok &= step.ok
             report.append({"integration": cfg.name, "name": step.name, "ok": step.ok, "detail": step.detail})
     if args.json:
@@ -112,8 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--endpoint-url", help="AWS endpoint (for emulators)")
     test.add_argument("--assume-via", metavar="ROLE_ARN", help="assume this trusted principal first, then the chain")
     test.add_argument(
-        "--as-caller", action="store_true", help="run the chain as the caller (already a trusted principal)"
+        "--web-identity-token-file",
+        type=Path,
+        default=os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"),
+        help="irsa: the service account token (default: $AWS_WEB_IDENTITY_TOKEN_FILE, as in an IRSA pod)",
     )
+    test.add_argument("--assume-timeout", type=float, default=30.0, help="seconds to retry AssumeRole (IAM settling)")
     test.add_argument("--json", action="store_true")
     test.set_defaults(run=cmd_test_connection)
 

@@ -6,6 +6,7 @@ Kept free of Pulumi so that tests, the policy linter and `render` see exactly th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,6 +136,16 @@ def assume_grant_policy(role_arn: str) -> PolicyDocument:
             {"Sid": "AssumeEcrGitOpsRole", "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}
         ],
     }
+
+
+_SESSION_ARN = re.compile(r"^arn:(?P<p>[\w-]+):sts::(?P<acct>\d{12}):assumed-role/(?P<role>[\w+=,.@-]+)/[^/]+$")
+_ROLE_ARN = re.compile(r"^arn:(?P<p>[\w-]+):iam::(?P<acct>\d{12}):role/(?:.*/)?(?P<role>[\w+=,.@-]+)$")
+
+
+def is_session_of(session_arn: str, role_arn: str) -> bool:
+    """Whether an STS assumed-role session ARN belongs to the role ARN (sessions carry no role path)."""
+    session, role = _SESSION_ARN.match(session_arn), _ROLE_ARN.match(role_arn)
+    return bool(session and role and session.group("p", "acct", "role") == role.group("p", "acct", "role"))
 
 
 def role_arn(*, partition: str, account_id: str, path: str, name: str) -> str:

@@ -27,5 +27,5 @@ def raw_config(**keys: Any) -> dict[str, Any]:
     return raw
 
 
-def parse(raw: dict[str, Any], template_exists: bool = True) -> StackConfig:
-    return parse_config(raw, stack="test", source=SOURCE, template_exists=lambda _: template_exists)
+def parse(raw: dict[str, Any], template_exists: bool = True, stack: str = "test") -> StackConfig:
+    return parse_config(raw, stack=stack, source=SOURCE, template_exists=lambda _: template_exists)

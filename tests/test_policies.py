@@ -119,3 +119,12 @@ def test_linter_is_live() -> None:
 def test_role_arn_is_predictable() -> None:
     arn = policies.role_arn(partition="aws-cn", account_id="123456789012", path="/cf/", name="r")
     assert arn == "arn:aws-cn:iam::123456789012:role/cf/r"
+
+
+def test_session_arn_matches_only_its_role() -> None:
+    session = "arn:aws:sts::123456789012:assumed-role/node/s1"
+    assert policies.is_session_of(session, "arn:aws:iam::123456789012:role/node")
+    assert policies.is_session_of(session, "arn:aws:iam::123456789012:role/team/node")
+    assert not policies.is_session_of(session, "arn:aws:iam::123456789012:role/other")
+    assert not policies.is_session_of(session, "arn:aws:iam::999999999999:role/node")
+    assert not policies.is_session_of("arn:aws:iam::123456789012:user/node", "arn:aws:iam::123456789012:role/node")

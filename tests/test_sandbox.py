@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import yaml
 
-from components.sandbox.motoshim import session_matches_role
 from components.sharedrepo import create_shared_config_repo
 from components.stackfile import PROJECT_DIR
 
@@ -52,6 +51,7 @@ def test_default_sandbox_passes_and_tears_down(tmp_path: Path) -> None:
     names = steps(document)
     assert names["ecr-sandbox: test-connection assume-chain"]["ok"]
     assert names["ecr-sandbox: scope"]["ok"] and "denied" in names["ecr-sandbox: scope"]["detail"]
+    assert "is refused" in names["ecr-sandbox: untrusted principal"]["detail"]
     assert "nothing left" in names["teardown"]["detail"]
     assert document["roleArn"] == "arn:aws:iam::123456789012:role/ecr-gitops-ecr-sandbox-sandbox"
     assert [m["path"] for m in document["manifests"]] == ["resources/runtimes/sandbox-runtime/ecr-sandbox.yaml"]
@@ -70,6 +70,49 @@ def test_caller_without_assume_permission_fails_the_chain(tmp_path: Path) -> Non
     chain = steps(document)["ecr-sb: test-connection assume-chain"]
     assert code != 0 and not document["ok"] and not chain["ok"] and "cannot assume" in chain["detail"]
     assert "nothing left" in steps(document)["teardown"]["detail"]
+
+
+def test_irsa_mode_runs_the_chain_through_web_identity(tmp_path: Path) -> None:
+    code, document = sandbox(
+        tmp_path,
+        base(
+            trustMode="irsa",
+            trustedRoleArns=None,
+            grantTrustedRoles=None,
+            eksClusterName="sb",
+            serviceAccount="cf/app-proxy",
+        ),
+    )
+    assert code == 0 and document["ok"], document
+    names = steps(document)
+    assert "trusts only the configured principal" in names["ecr-sb: test-connection role"]["detail"]
+    assert names["ecr-sb: test-connection assume-chain"]["detail"].startswith("assumed the role; token")
+
+
+def test_pod_identity_mode_says_what_it_cannot_emulate(tmp_path: Path) -> None:
+    code, document = sandbox(
+        tmp_path,
+        base(
+            trustMode="pod-identity",
+            trustedRoleArns=None,
+            grantTrustedRoles=None,
+            eksClusterName="sb",
+            serviceAccount="cf/a",
+        ),
+    )
+    assert code == 0 and document["ok"], document
+    names = steps(document)
+    assert "moto has no EKS Pod Identity API" in names["pulumi-program"]["detail"]
+    assert names["ecr-sb: test-connection assume-chain"]["detail"].startswith("not run:")
+    assert "nothing left" in names["teardown"]["detail"]
+
+
+def test_role_mode_via_cluster_service_role(tmp_path: Path) -> None:
+    code, document = sandbox(
+        tmp_path, base(trustedRoleArns=None, eksClusterName="sb", ecrAccess="scoped", repositories=["team/*"])
+    )
+    assert code == 0 and document["ok"], document
+    assert steps(document)["ecr-sb: scope"]["ok"]
 
 
 def test_two_sandboxes_share_one_repo(tmp_path: Path) -> None:
@@ -91,12 +134,3 @@ def test_two_sandboxes_share_one_repo(tmp_path: Path) -> None:
         ["git", "-C", str(tmp_path / "shared.git"), "rev-list", "--merges", "main"], capture_output=True, text=True
     )
     assert merges.stdout == ""
-
-
-def test_shim_matches_only_the_same_role() -> None:
-    session = "arn:aws:sts::123456789012:assumed-role/node/s1"
-    assert session_matches_role(session, "arn:aws:iam::123456789012:role/node")
-    assert session_matches_role(session, "arn:aws:iam::123456789012:role/team/node")
-    assert not session_matches_role(session, "arn:aws:iam::123456789012:role/other")
-    assert not session_matches_role(session, "arn:aws:iam::999999999999:role/node")
-    assert not session_matches_role("arn:aws:iam::123456789012:user/node", "arn:aws:iam::123456789012:role/node")

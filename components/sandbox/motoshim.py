@@ -1,4 +1,4 @@
-"""moto server with two small, documented fixes for gaps that would deny what AWS allows.
+"""moto server with four small, documented fixes for gaps that would deny what AWS allows.
 
 1. Role-ARN principals in trust policies.
 moto 5.2.5 compares a trust policy's `Principal.AWS` role ARN literally with the caller's
@@ -12,29 +12,35 @@ repository ARNs (our `scoped` mode) is never matched. The shim tells moto the re
 in the request (`repositoryName`, or a single `repositoryNames` entry), as AWS evaluates it; calls
 without one stay on `*`.
 
+3. Signatures of body-less REST calls. For a GET/HEAD/DELETE without a body (EKS DescribeCluster,
+ListClusters), moto 5.2.5 signs its copy of the request with the parsed request data (here: the
+headers) as the body, so the signature never matches and IAM enforcement refuses every such call.
+The shim signs an empty body, as the client did.
+
+4. Unsigned STS AssumeRoleWithWebIdentity (IRSA). AWS does not sign this call (the web identity
+token is the credential); moto's enforcement demands a signature and fails with a server error. The
+shim lets it through unauthenticated, as AWS does. moto then issues the session without checking
+the token or the trust policy's conditions: the sandbox checks the trust document itself.
+
 Run as ``python -m components.sandbox.motoshim <port>``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from typing import Any
 
+from botocore.awsrequest import AWSRequest
+from moto.core.authorization import ActionAuthenticatorMixin
 from moto.ecr.responses import ECRResponse
 from moto.iam import access_control
 from moto.server import main as moto_main
 from moto.utilities.utils import get_partition
 
-_SESSION = re.compile(r"^arn:(?P<p>[\w-]+):sts::(?P<acct>\d{12}):assumed-role/(?P<role>[\w+=,.@-]+)/[^/]+$")
-_ROLE = re.compile(r"^arn:(?P<p>[\w-]+):iam::(?P<acct>\d{12}):role/(?:.*/)?(?P<role>[\w+=,.@-]+)$")
+from components.policies import is_session_of
+
 _original = access_control.IAMPolicyStatement._check_principal
-
-
-def session_matches_role(session_arn: str, role_arn: str) -> bool:
-    session, role = _SESSION.match(session_arn), _ROLE.match(role_arn)
-    return bool(session and role and session.group("p", "acct", "role") == role.group("p", "acct", "role"))
 
 
 def _check_principal(self: Any, principal: str) -> bool:
@@ -44,7 +50,7 @@ def _check_principal(self: Any, principal: str) -> bool:
     if _original(self, principal):
         return True
     candidates = expected if isinstance(expected, list) else [expected]
-    return any(session_matches_role(principal, candidate) for candidate in candidates)
+    return any(is_session_of(principal, candidate) for candidate in candidates)
 
 
 def _ecr_resource(self: Any) -> str:
@@ -60,9 +66,31 @@ def _ecr_resource(self: Any) -> str:
     return f"arn:{get_partition(self.region)}:ecr:{self.region}:{account}:repository/{name}"
 
 
+def _create_aws_request(self: Any) -> AWSRequest:
+    signed = self._get_string_between("SignedHeaders=", ",", self._headers["Authorization"]).split(";")
+    headers = self._create_headers_for_aws_request(signed, self._headers)
+    bodyless = self._method in ("GET", "HEAD", "DELETE") and not self._body
+    request = AWSRequest(
+        method=self._method, url=self._path, data=b"" if bodyless else (self._body or self._data), headers=headers
+    )
+    request.context["timestamp"] = headers["X-Amz-Date"]
+    return request
+
+
+_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+
+def _authenticate_and_authorize_action(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+    if self._get_action() == "AssumeRoleWithWebIdentity" and "Authorization" not in self.headers:
+        return
+    _authorize(self, iam_request_cls, resource)
+
+
 def main() -> None:
     access_control.IAMPolicyStatement._check_principal = _check_principal  # type: ignore[method-assign]
     ECRResponse._determine_resource = _ecr_resource  # type: ignore[attr-defined]
+    access_control.IAMRequestBase._create_aws_request = _create_aws_request  # type: ignore[method-assign]
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize_action  # type: ignore[method-assign]
     moto_main(["-H", "127.0.0.1", "-p", sys.argv[1]])
 
 

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.exceptions
 
 from ..config import PROJECT, ROLE_ARN, IntegrationConfig, StackConfig, parse_config
-from ..connection import ConnectionTest, Step, assume_via, is_denied
+from ..connection import ConnectionTest, RoleSessionSource, Step, assume_via, is_denied
 from ..gitrepo import CACHE_ENV, Remote, read_tip
 from ..manifest import manifest_path
 from ..mockrun import run_program
@@ -28,6 +27,10 @@ from .emulator import SANDBOX_ACCOUNT, Emulator, moto_server
 
 DEFAULT_REPOSITORY = "sandbox/app"
 OUTSIDE_REPOSITORY = "outside-scope/other"
+UNTRUSTED_ROLE = "sandbox-untrusted-principal"
+ASSUME_ANY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+)
 
 
 @dataclass
@@ -79,7 +82,9 @@ def seed(emulator: Emulator, stack: StackConfig) -> str:
             "Statement": [{"Effect": "Allow", "Principal": {"AWS": admin}, "Action": "sts:AssumeRole"}],
         }
     )
-    created: list[str] = []
+    iam.create_role(RoleName=UNTRUSTED_ROLE, AssumeRolePolicyDocument=trust_admin)
+    iam.put_role_policy(RoleName=UNTRUSTED_ROLE, PolicyName="assume-any", PolicyDocument=ASSUME_ANY)
+    created: list[str] = [UNTRUSTED_ROLE]
     for cfg in stack.integrations:
         for arn in cfg.trust.trusted_role_arns:
             match = ROLE_ARN.match(arn)
@@ -160,7 +165,7 @@ class Sandbox:
             mocks = ApplyingMocks(emulator.session(), emulator.endpoint, region)
             if self.step("pulumi-program", lambda: self._apply(mocks, config)):
                 for cfg in stack.integrations:
-                    self._test_connection(emulator, cfg)
+                    self._test_connection(emulator, cfg, workdir)
             if not self.keep:
                 self.step("teardown", lambda: self._teardown(mocks, emulator, stack))
         return self.result
@@ -178,23 +183,33 @@ class Sandbox:
             f"; {'; '.join(notes)}" if notes else ""
         )
 
-    def _test_connection(self, emulator: Emulator, cfg: IntegrationConfig) -> None:
+    def _test_connection(self, emulator: Emulator, cfg: IntegrationConfig, workdir: Path) -> None:
+        """test-connection's steps, then what only a sandbox can afford to try: the wrong principal."""
         session = emulator.session()
         test = ConnectionTest(cfg, session, emulator.endpoint)
-        caller: boto3.Session | None = None
+        obtain: RoleSessionSource | None = None
         if cfg.trust.mode == "role":
-            principal = (cfg.trust.trusted_role_arns or [None])[0]
-            if principal is not None:
-                caller = assume_via(session, principal, emulator.endpoint, cfg.region)
-        for step in test.run(caller):
+            principal = (
+                cfg.trust.trusted_role_arns
+                or (f"arn:aws:iam::{SANDBOX_ACCOUNT}:role/{cfg.trust.eks_cluster_name}-cluster-role",)
+            )[0]
+            obtain = test.assumed_from(assume_via(session, principal, emulator.endpoint, cfg.region))
+        elif cfg.trust.mode == "irsa":
+            token = workdir / "service-account-token"
+            token.write_text("sandbox-token-moto-does-not-verify")
+            obtain = test.from_web_identity(token)
+        for step in test.run(obtain):
             self.step(f"{cfg.name}: test-connection {step.name}", lambda s=step: self._passed(s))  # type: ignore[misc]
-        if caller is None:
+        if obtain is None:
             self.step(
                 f"{cfg.name}: test-connection assume-chain",
-                lambda: f"not run: {cfg.trust.mode} sessions are issued inside EKS, which moto does not emulate",
+                lambda: "not run: EKS Pod Identity sessions come from the EKS auth API, which moto does not emulate",
             )
-        elif cfg.access.mode == "scoped":
-            self.step(f"{cfg.name}: scope", lambda: self._outside_denied(test, caller))
+            return
+        if cfg.access.mode == "scoped":
+            self.step(f"{cfg.name}: scope", lambda: self._outside_denied(test, obtain))
+        if cfg.trust.mode == "role":
+            self.step(f"{cfg.name}: untrusted principal", lambda: self._untrusted_refused(emulator, cfg))
 
     @staticmethod
     def _passed(step: Step) -> str:
@@ -203,8 +218,8 @@ class Sandbox:
         return step.detail
 
     @staticmethod
-    def _outside_denied(test: ConnectionTest, caller: boto3.Session) -> str:
-        ecr = test.client("ecr", test.assume(caller))
+    def _outside_denied(test: ConnectionTest, obtain: RoleSessionSource) -> str:
+        ecr = test.client("ecr", obtain())
         try:
             ecr.describe_images(repositoryName=OUTSIDE_REPOSITORY)
         except botocore.exceptions.ClientError as exc:
@@ -212,6 +227,19 @@ class Sandbox:
                 return f"reading {OUTSIDE_REPOSITORY} (outside repositories) is denied"
             raise
         raise AssertionError(f"the role could read {OUTSIDE_REPOSITORY}, which is outside its scope")
+
+    @staticmethod
+    def _untrusted_refused(emulator: Emulator, cfg: IntegrationConfig) -> str:
+        """A role that may call sts:AssumeRole on anything, but that the trust policy does not name, is refused."""
+        session = emulator.session()
+        untrusted = assume_via(
+            session, f"arn:aws:iam::{SANDBOX_ACCOUNT}:role/{UNTRUSTED_ROLE}", emulator.endpoint, cfg.region
+        )
+        test = ConnectionTest(cfg, session, emulator.endpoint, assume_timeout=0)
+        step = test.check_chain(test.assumed_from(untrusted))
+        if step.ok or "cannot assume" not in step.detail:
+            raise AssertionError(f"{UNTRUSTED_ROLE} was not refused: {step.detail}")
+        return f"{UNTRUSTED_ROLE} (allowed sts:AssumeRole on *, not in the trust policy) is refused"
 
     def _teardown(self, mocks: ApplyingMocks, emulator: Emulator, stack: StackConfig) -> str:
         failures = mocks.teardown()
