@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -81,13 +82,16 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     from .connection import Step
     from .sandbox.run import run_sandbox
 
+    if args.engine == "pulumi" and shutil.which("pulumi") is None:
+        print("--engine pulumi needs the Pulumi CLI on PATH (https://www.pulumi.com/docs/install/)", file=sys.stderr)
+        return EXIT_USAGE
     stack_file = load_stack_file(args.config) if args.config else load_stack_file(stack_path("sandbox"), "sandbox")
 
     def report(step: Step) -> None:
         if not args.json:
             print(f"{'✔' if step.ok else '✘'} {step.name}: {step.detail}", flush=True)
 
-    result = run_sandbox(stack_file, repo_url=args.repo, keep=args.keep, report=report)
+    result = run_sandbox(stack_file, repo_url=args.repo, keep=args.keep, report=report, engine=args.engine)
     if args.json:
         print(json.dumps(result.as_json(), indent=2))
     else:
@@ -127,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--repo", help="use this shared-config repo URL instead of a fresh local one")
     sandbox.add_argument("--keep", action="store_true", help="do not tear down; keep the work directory")
     sandbox.add_argument("--json", action="store_true")
+    sandbox.add_argument(
+        "--engine",
+        choices=("mock", "pulumi"),
+        default="mock",
+        help="mock: the SDK mock runtime applying each resource (default); pulumi: `pulumi up`/`destroy`",
+    )
     sandbox.set_defaults(run=cmd_sandbox)
     return parser
 

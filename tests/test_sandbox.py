@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -102,7 +103,7 @@ def test_pod_identity_mode_says_what_it_cannot_emulate(tmp_path: Path) -> None:
     )
     assert code == 0 and document["ok"], document
     names = steps(document)
-    assert "moto has no EKS Pod Identity API" in names["pulumi-program"]["detail"]
+    assert "moto has no EKS Pod Identity API" in names["pulumi-program (mock engine)"]["detail"]
     assert names["ecr-sb: test-connection assume-chain"]["detail"].startswith("not run:")
     assert "nothing left" in names["teardown"]["detail"]
 
@@ -134,3 +135,13 @@ def test_two_sandboxes_share_one_repo(tmp_path: Path) -> None:
         ["git", "-C", str(tmp_path / "shared.git"), "rev-list", "--merges", "main"], capture_output=True, text=True
     )
     assert merges.stdout == ""
+
+
+def test_pulumi_engine_without_cli_is_a_clean_usage_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PATH"}
+    env["PATH"] = str(Path(sys.executable).parent) + ":/usr/bin:/bin"
+    result = subprocess.run(
+        [sys.executable, "-m", "components", "sandbox", "--engine", "pulumi"],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2 and "needs the Pulumi CLI" in result.stderr and "Traceback" not in result.stderr

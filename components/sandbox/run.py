@@ -18,12 +18,11 @@ from ..config import PROJECT, ROLE_ARN, IntegrationConfig, StackConfig, parse_co
 from ..connection import ConnectionTest, RoleSessionSource, Step, assume_via, is_denied
 from ..gitrepo import CACHE_ENV, Remote, read_tip
 from ..manifest import manifest_path
-from ..mockrun import run_program
 from ..sharedrepo import create_shared_config_repo
 from ..stackfile import PROJECT_DIR, StackFile
 from ..urls import redact
-from .apply import ApplyingMocks
 from .emulator import SANDBOX_ACCOUNT, Emulator, moto_server
+from .engines import Engine, MockRuntimeEngine, PulumiCliEngine
 
 DEFAULT_REPOSITORY = "sandbox/app"
 OUTSIDE_REPOSITORY = "outside-scope/other"
@@ -119,7 +118,10 @@ def _env(name: str, value: str) -> Iterator[None]:
 
 
 class Sandbox:
-    def __init__(self, stack_file: StackFile, repo_url: str | None, keep: bool, report: Callable[[Step], None]) -> None:
+    def __init__(
+        self, stack_file: StackFile, repo_url: str | None, keep: bool, report: Callable[[Step], None], engine: str
+    ) -> None:
+        self.engine = engine
         self.stack_file = stack_file
         self.repo_url = repo_url
         self.keep = keep
@@ -162,26 +164,24 @@ class Sandbox:
                     "shared-config-repo",
                     lambda: f"{create_shared_config_repo(workdir / 'shared-config.git', runtimes)}",
                 )
-            mocks = ApplyingMocks(emulator.session(), emulator.endpoint, region)
-            if self.step("pulumi-program", lambda: self._apply(mocks, config)):
+            engine: Engine = (
+                PulumiCliEngine(emulator, workdir, self.stack_file.stack)
+                if self.engine == "pulumi"
+                else MockRuntimeEngine(emulator, region, self.stack_file.stack, self.stack_file.secret_keys)
+            )
+            if self.step(f"pulumi-program ({self.engine} engine)", lambda: self._up(engine, config)):
                 for cfg in stack.integrations:
                     self._test_connection(emulator, cfg, workdir)
             if not self.keep:
-                self.step("teardown", lambda: self._teardown(mocks, emulator, stack))
+                self.step("teardown", lambda: self._teardown(engine, emulator, stack))
         return self.result
 
-    def _apply(self, mocks: ApplyingMocks, config: dict[str, Any]) -> str:
-        run_program(mocks, stack=self.stack_file.stack, config=config, secret_keys=self.stack_file.secret_keys)
-        for applied in mocks.applied:
-            if applied.typ == "aws:iam/role:Role":
-                self.result.role_arns.append(applied.outputs["arn"])
-            elif "commit" in applied.outputs:
-                self.result.manifests.append({"path": applied.outputs["path"], "commit": applied.outputs["commit"]})
-        notes = [f"{a.name}: {a.note}" for a in mocks.applied if a.note]
-        files = ", ".join(f"{m['path']}@{m['commit'][:10]}" for m in self.result.manifests)
-        return f"applied {len(mocks.applied)} resources; roles {', '.join(self.result.role_arns)}; files {files}" + (
-            f"; {'; '.join(notes)}" if notes else ""
-        )
+    def _up(self, engine: Engine, config: dict[str, Any]) -> str:
+        deployed = engine.up(config)
+        self.result.role_arns, self.result.manifests = deployed.role_arns, deployed.manifests
+        files = ", ".join(f"{m['path']}@{m['commit'][:10]}" for m in deployed.manifests)
+        notes = "".join(f"; {note}" for note in deployed.notes)
+        return f"roles {', '.join(deployed.role_arns)}; files {files}{notes}"
 
     def _test_connection(self, emulator: Emulator, cfg: IntegrationConfig, workdir: Path) -> None:
         """test-connection's steps, then what only a sandbox can afford to try: the wrong principal."""
@@ -241,8 +241,8 @@ class Sandbox:
             raise AssertionError(f"{UNTRUSTED_ROLE} was not refused: {step.detail}")
         return f"{UNTRUSTED_ROLE} (allowed sts:AssumeRole on *, not in the trust policy) is refused"
 
-    def _teardown(self, mocks: ApplyingMocks, emulator: Emulator, stack: StackConfig) -> str:
-        failures = mocks.teardown()
+    def _teardown(self, engine: Engine, emulator: Emulator, stack: StackConfig) -> str:
+        failures = engine.destroy()
         if failures:
             raise RuntimeError("; ".join(failures))
         iam = emulator.session().client("iam", endpoint_url=emulator.endpoint)
@@ -267,10 +267,15 @@ class Sandbox:
 
 
 def run_sandbox(
-    stack_file: StackFile, *, repo_url: str | None, keep: bool, report: Callable[[Step], None]
+    stack_file: StackFile,
+    *,
+    repo_url: str | None,
+    keep: bool,
+    report: Callable[[Step], None],
+    engine: str = "mock",
 ) -> SandboxResult:
     workdir = Path(tempfile.mkdtemp(prefix="ecr-gitops-sandbox-"))
-    result = Sandbox(stack_file, repo_url, keep, report).run(workdir)
+    result = Sandbox(stack_file, repo_url, keep, report, engine).run(workdir)
     if keep:
         report(Step("kept", True, f"work directory {workdir} (repo, git cache); the emulator stops with the process"))
     else:
