@@ -7,7 +7,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,21 +15,9 @@ from typing import Any
 import boto3
 import botocore.exceptions
 
-from . import policies
+from . import iam_actions, policies
 from .config import IntegrationConfig
 
-READ_ACTIONS = ("ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
-WRITE_ACTIONS = (
-    "ecr:PutImage",
-    "ecr:InitiateLayerUpload",
-    "ecr:UploadLayerPart",
-    "ecr:CompleteLayerUpload",
-    "ecr:CreateRepository",
-    "ecr:DeleteRepository",
-    "ecr:BatchDeleteImage",
-    "ecr:SetRepositoryPolicy",
-    "ecr:PutLifecyclePolicy",
-)
 ASSUME_RETRY_SECONDS = 30.0
 
 
@@ -58,20 +46,6 @@ def is_denied(exc: botocore.exceptions.ClientError) -> bool:
     code = exc.response.get("Error", {}).get("Code")
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return code in ("AccessDeniedException", "AccessDenied", "403") or status == 403
-
-
-def _allowed_actions(documents: Iterable[dict[str, Any]]) -> list[str]:
-    actions: list[str] = []
-    for document in documents:
-        for statement in document.get("Statement", []):
-            if statement.get("Effect") == "Allow":
-                value = statement.get("Action", [])
-                actions += value if isinstance(value, list) else [value]
-    return actions
-
-
-def _grants(patterns: list[str], action: str) -> bool:
-    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
 
 
 def _session(credentials: dict[str, Any], region: str) -> boto3.Session:
@@ -153,11 +127,12 @@ class ConnectionTest:
             actual = [{key: s.get(key) for key in expected} for s in statements]
             if actual != [expected]:
                 return Step("role", False, f"trust policy {json.dumps(statements)} is not {json.dumps(expected)}")
-            allowed = _allowed_actions(self._policy_documents())
+            documents = self._policy_documents()
         except Exception as exc:
             return Step("role", False, _error(exc))
-        missing = [a for a in READ_ACTIONS if not _grants(allowed, a)]
-        writes = [a for a in WRITE_ACTIONS if _grants(allowed, a)]
+        allowed = iam_actions.allowed_actions(documents)
+        missing = [a for a in iam_actions.ECR_READ_REQUIRED if not iam_actions.grants(allowed, a)]
+        writes = iam_actions.write_actions(documents)
         if missing or writes:
             return Step("role", False, f"missing read actions {missing}; granted write actions {writes}")
         return Step("role", True, f"{role['Arn']} trusts only the configured principal(s); ECR read, no ECR write")
