@@ -11,6 +11,7 @@ import asyncio
 import json
 import runpy
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -39,19 +40,23 @@ def run_program(
     config: Mapping[str, Any],
     secret_keys: frozenset[str] = frozenset(),
     preview: bool = False,
+    program: Path = PROGRAM,
 ) -> None:
-    """Evaluate the program once; raises what the program raises (pulumi.RunError for bad config)."""
+    """Evaluate ``program`` (our `__main__.py` unless a benchmark compares another) once.
+
+    Raises what the program raises (pulumi.RunError for bad configuration).
+    """
     runtime_config.set_all_config({k: _encode(v) for k, v in config.items()}, sorted(secret_keys))
     loop = asyncio.new_event_loop()  # before set_mocks: the root Stack binds to the current loop
     asyncio.set_event_loop(loop)
     settings.ROOT.set(None)  # a fresh root Stack per run, so several runs can share a process
     set_mocks(mocks, project=PROJECT, stack=stack, preview=preview)
 
-    def program() -> None:
-        runpy.run_path(str(PROGRAM), run_name="__main__")
+    def evaluate() -> None:
+        runpy.run_path(str(program), run_name="__main__")
 
     try:
-        loop.run_until_complete(run_pulumi_func(program))
+        loop.run_until_complete(run_pulumi_func(evaluate))
     finally:
         loop.close()
         asyncio.set_event_loop(None)

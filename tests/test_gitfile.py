@@ -19,9 +19,10 @@ from pulumi.dynamic.dynamic import serialize_provider
 from components.gitfile import GitFileProvider, OwnershipError
 from components.gitrepo import GitError
 from components.manifest import ManifestValues, manifest_path, render_manifest
+from components.sandbox.ports import free_port
 from components.stackfile import PROJECT_DIR
 from tests.conftest import git
-from tests.gitservers import free_port, git_daemon, git_http
+from tests.gitservers import git_daemon, git_http
 
 Show = Callable[[Path, str], "str | None"]
 

@@ -73,17 +73,14 @@ def test_caller_without_assume_permission_fails_the_chain(tmp_path: Path) -> Non
     assert "nothing left" in steps(document)["teardown"]["detail"]
 
 
-def test_irsa_mode_runs_the_chain_through_web_identity(tmp_path: Path) -> None:
-    code, document = sandbox(
-        tmp_path,
-        base(
-            trustMode="irsa",
-            trustedRoleArns=None,
-            grantTrustedRoles=None,
-            eksClusterName="sb",
-            serviceAccount="cf/app-proxy",
-        ),
+def eks_mode(mode: str) -> dict[str, Any]:
+    return base(
+        trustMode=mode, trustedRoleArns=None, grantTrustedRoles=None, eksClusterName="sb", serviceAccount="cf/app-proxy"
     )
+
+
+def test_irsa_mode_runs_the_chain_through_web_identity(tmp_path: Path) -> None:
+    code, document = sandbox(tmp_path, eks_mode("irsa"))
     assert code == 0 and document["ok"], document
     names = steps(document)
     assert "trusts only the configured principal" in names["ecr-sb: test-connection role"]["detail"]
@@ -91,16 +88,7 @@ def test_irsa_mode_runs_the_chain_through_web_identity(tmp_path: Path) -> None:
 
 
 def test_pod_identity_mode_says_what_it_cannot_emulate(tmp_path: Path) -> None:
-    code, document = sandbox(
-        tmp_path,
-        base(
-            trustMode="pod-identity",
-            trustedRoleArns=None,
-            grantTrustedRoles=None,
-            eksClusterName="sb",
-            serviceAccount="cf/a",
-        ),
-    )
+    code, document = sandbox(tmp_path, eks_mode("pod-identity"))
     assert code == 0 and document["ok"], document
     names = steps(document)
     assert "moto has no EKS Pod Identity API" in names["pulumi-program (mock engine)"]["detail"]

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ from dataclasses import dataclass
 import boto3
 
 from ..stackfile import PROJECT_DIR
+from .ports import free_port, wait_for_port
 
 #: Requests moto serves before it enforces IAM: exactly the admin bootstrap below.
 BOOTSTRAP_CALLS = 3
@@ -34,28 +33,10 @@ class Emulator:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto server exited with {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"moto server did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
-
-
 @contextmanager
 def moto_server(region: str) -> Iterator[Emulator]:
     """A fresh emulator and an admin identity in it; the server is stopped whatever happens."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
@@ -69,7 +50,7 @@ def moto_server(region: str) -> Iterator[Emulator]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait(port, process)
+        wait_for_port(port, process)
         endpoint = f"http://127.0.0.1:{port}"
         iam = boto3.client(
             "iam", endpoint_url=endpoint, region_name=region, aws_access_key_id="bootstrap", aws_secret_access_key="x"
