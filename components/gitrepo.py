@@ -34,7 +34,9 @@ from .urls import redact
 TOKEN_ENV = "ECR_GITOPS_GIT_TOKEN"
 USERNAME_ENV = "ECR_GITOPS_GIT_USERNAME"
 CACHE_ENV = "ECR_GITOPS_CACHE_DIR"
-PUSH_ATTEMPTS = 8
+PUSH_ATTEMPTS = 20
+#: Backoff between rejected pushes: full jitter, capped, so busy repos are retried soon, not in lockstep.
+BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS = 0.1, 2.0
 LOCK_TIMEOUT_SECONDS = 600
 
 
@@ -243,7 +245,7 @@ def apply(
             except PushRejected as exc:
                 if attempt == attempts:
                     raise GitError(f"push to {redact(remote.url)} rejected {attempts} times; last: {exc}") from None
-                time.sleep(random.uniform(0.05, 0.2) * 2 ** min(attempt, 5))
+                time.sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))
     raise AssertionError("unreachable")
 
 
