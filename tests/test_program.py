@@ -230,7 +230,8 @@ def test_cli_render_json_shape() -> None:
             "permissionsBoundary",
             "maxSessionDuration",
         } <= set(item["role"])
-        assert all(set(m) == {"path", "content"} for m in item["manifests"])
+        assert item["manifests"] and all(set(m) == {"path", "content"} for m in item["manifests"])
+        assert all(yaml.safe_load(m["content"])["metadata"]["name"] == item["name"] for m in item["manifests"])
 
 
 def test_cli_render_markdown() -> None:
@@ -259,3 +260,18 @@ def test_render_fills_manifests_per_runtime() -> None:
     assert document["metadata"]["annotations"]["ecr-gitops/pulumi-stack"] == "test"
     all_runtimes = only(render_raw(raw_config()))
     assert [m["path"] for m in all_runtimes["manifests"]] == ["resources/all-runtimes-all-clusters/ecr.yaml"]
+
+
+def test_readme_documents_every_config_key_and_output() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    for key, spec in ALL_KEYS.items():
+        assert f"| `{key}` | {spec.type} |" in readme, key
+    for output in (
+        "`roleArn`, `roleName`",
+        "`trustMode`",
+        "`managedPolicyArns`",
+        "`inlinePolicies`",
+        "`repoUrl`",
+        "`manifests`",
+    ):
+        assert f"| {output} |" in readme, output
