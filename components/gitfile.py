@@ -27,6 +27,7 @@ from .gitrepo import TOKEN_ENV, Author, GitError, Remote, apply, read_tip
 from .manifest import owner_of
 
 REQUIRED = ("repoUrl", "branch", "path", "content", "project", "stack", "integration")
+OPTIONAL = ("runtime", "authorName", "authorEmail", "adoptExisting")
 REPLACE_ON = ("repoUrl", "branch", "path")
 
 
@@ -111,7 +112,7 @@ class GitFileProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [key for key in REPLACE_ON if olds.get(key) != news.get(key)]
-        changed = [key for key in news if key != "__provider" and olds.get(key) != news.get(key)]
+        changed = [key for key in (*REQUIRED, *OPTIONAL) if olds.get(key) != news.get(key)]  # inputs, not `commit`
         if not replaces:
             actual, _ = read_tip(_remote(olds, self._token()), olds["path"])
             if actual != olds.get("content"):  # drift: edited or deleted by hand since our last write

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +39,6 @@ class SandboxResult:
     steps: list[Step] = field(default_factory=list)
     role_arns: list[str] = field(default_factory=list)
     manifests: list[dict[str, str]] = field(default_factory=list)
-    repo_url: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -63,11 +63,8 @@ def _sandbox_config(stack_file: StackFile, repo_url: str) -> dict[str, Any]:
 
 
 def _repositories(cfg: IntegrationConfig) -> list[str]:
-    names = [
-        r.rstrip("*").rstrip("/-_.") + ("/app" if r.endswith("/*") else "") if "*" in r else r
-        for r in cfg.access.repositories
-    ]
-    return [n for n in names if len(n) >= 2] or [DEFAULT_REPOSITORY]
+    """One existing repository per name or pattern in scope (`team/*` -> `team/app`)."""
+    return [entry.replace("*", "app") for entry in cfg.access.repositories] or [DEFAULT_REPOSITORY]
 
 
 def seed(emulator: Emulator, stack: StackConfig) -> str:
@@ -150,7 +147,6 @@ class Sandbox:
             template_exists=lambda p: (PROJECT_DIR / p).is_file(),
             secret_keys=self.stack_file.secret_keys,
         )
-        self.result.repo_url = url
         region = stack.integrations[0].region
         with _env(CACHE_ENV, str(workdir / "git-cache")), moto_server(region) as emulator:
             self.step(
@@ -279,7 +275,5 @@ def run_sandbox(
     if keep:
         report(Step("kept", True, f"work directory {workdir} (repo, git cache); the emulator stops with the process"))
     else:
-        import shutil
-
         shutil.rmtree(workdir, ignore_errors=True)
     return result
