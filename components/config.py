@@ -168,7 +168,6 @@ class StackConfig:
     stack: str
     source: str
     integrations: tuple[IntegrationConfig, ...]
-    has_git_token: bool = False
 
 
 class ConfigError(Exception):
@@ -540,7 +539,7 @@ def parse_config(
     _check_unique(parsed, problems)
     if problems:
         raise ConfigError(source, problems)
-    return StackConfig(PROJECT, stack, source, tuple(parsed), has_git_token="gitToken" in flat)
+    return StackConfig(PROJECT, stack, source, tuple(parsed))
 
 
 def _check_unique(parsed: list[IntegrationConfig], problems: list[str]) -> None:
