@@ -97,3 +97,25 @@ def test_program_reports_template_errors_before_resources(tmp_path: Path) -> Non
         assert not [r for r in mocks.registrations if not r.typ.startswith("pulumi:")]
     finally:
         template.unlink()
+
+
+def test_shipped_example_template_through_the_program() -> None:
+    mocks = RenderMocks("aws", "us-east-1")
+    run_program(
+        mocks,
+        stack="dev",
+        config=raw_config(manifestTemplate="templates/ecr-integration.example.yaml", region="eu-west-1"),
+    )
+    (manifest,) = [r.inputs for r in mocks.registrations if r.typ == "pulumi-python:dynamic:Resource"]
+    document = yaml.safe_load(manifest["content"])
+    assert document["metadata"]["labels"]["codefresh.io/entity"] == "integration"
+    assert document["data"] == {
+        "provider": "ecr",
+        "authenticationMethod": "iam-role",
+        "iamRole": "arn:aws:iam::123456789012:role/ecr-gitops-ecr-dev",
+        "region": "eu-west-1",
+    }
+    assert document["metadata"]["annotations"] == {
+        "ecr-gitops/pulumi-project": "ecr-gitops",
+        "ecr-gitops/pulumi-stack": "dev",
+    }
