@@ -23,6 +23,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from .config import PROJECT
 from .gitrepo import TOKEN_ENV, Author, GitError, Remote, apply, read_tip
 from .manifest import owner_of
 
@@ -60,7 +61,8 @@ class GitFileProvider(ResourceProvider):
     _config_token: str | None = None
 
     def configure(self, req: ConfigureRequest) -> None:
-        self._config_token = req.config.get("gitToken")
+        # The full key: the provider process may not know the project name to qualify a bare one.
+        self._config_token = req.config.get(f"{PROJECT}:gitToken")
 
     def _token(self) -> str | None:
         return os.environ.get(TOKEN_ENV) or self._config_token

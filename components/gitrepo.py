@@ -63,13 +63,22 @@ class Remote:
     def __repr__(self) -> str:  # keeps the token out of tracebacks and logs
         return f"Remote(url={redact(self.url)!r}, branch={self.branch!r})"
 
+    def _basic(self) -> str | None:
+        if not self.token:
+            return None
+        user = os.environ.get(USERNAME_ENV, "x-access-token")
+        return base64.b64encode(f"{user}:{self.token}".encode()).decode()
+
     def env(self) -> dict[str, str]:
         """Environment for git: no prompts, and the token (if any) as an Authorization header."""
-        env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
-        env.setdefault("GIT_SSH_COMMAND", os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"))
-        if self.token and urlsplit(self.url).scheme in ("https", "http"):
-            user = os.environ.get(USERNAME_ENV, "x-access-token")
-            basic = base64.b64encode(f"{user}:{self.token}".encode()).decode()
+        env = {
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_ASKPASS": "",
+            "SSH_ASKPASS": "",
+            "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
+        }
+        basic = self._basic()
+        if basic and urlsplit(self.url).scheme in ("https", "http"):
             env.update(
                 {
                     "GIT_CONFIG_COUNT": "1",
@@ -80,8 +89,7 @@ class Remote:
         return env
 
     def redact(self, text: str) -> str:
-        basic = base64.b64encode(f"{os.environ.get(USERNAME_ENV, 'x-access-token')}:{self.token}".encode()).decode()
-        return redact(text, self.token, basic if self.token else None)
+        return redact(text, self.token, self._basic())
 
 
 def _clean(output: object) -> str:
