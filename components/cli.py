@@ -55,6 +55,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mark(ok: bool) -> str:
+    return "✔" if ok else "✘"
+
+
 def cmd_test_connection(args: argparse.Namespace) -> int:
     import boto3
 
@@ -74,7 +78,7 @@ def cmd_test_connection(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": ok, "steps": report}, indent=2))
     else:
         for line in report:
-            print(f"{'✔' if line['ok'] else '✘'} {line['integration']}: {line['name']}: {line['detail']}")
+            print(f"{_mark(line['ok'])} {line['integration']}: {line['name']}: {line['detail']}")
     return 0 if ok else EXIT_INVALID
 
 
@@ -89,7 +93,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     def report(step: Step) -> None:
         if not args.json:
-            print(f"{'✔' if step.ok else '✘'} {step.name}: {step.detail}", flush=True)
+            print(f"{_mark(step.ok)} {step.name}: {step.detail}", flush=True)
 
     result = run_sandbox(stack_file, repo_url=args.repo, keep=args.keep, report=report, engine=args.engine)
     if args.json:
