@@ -24,12 +24,26 @@ from pulumi.dynamic import (
 )
 
 from .config import PROJECT
-from .gitrepo import TOKEN_ENV, Author, GitError, Remote, apply, read_tip
+from .gitrepo import TOKEN_ENV, Author, GitError, Remote, RepoCache, apply, read_tip
 from .manifest import owner_of
 
 REQUIRED = ("repoUrl", "branch", "path", "content", "project", "stack", "integration")
 OPTIONAL = ("runtime", "authorName", "authorEmail", "adoptExisting")
 REPLACE_ON = ("repoUrl", "branch", "path")
+
+
+RUNTIMES_DIR = "runtimes"
+
+
+def _runtime_problem(props: dict[str, Any], known: list[str] | None) -> str | None:
+    """A selected runtime must exist when the repo declares runtimes (`runtimes/<name>/`)."""
+    runtime = props.get("runtime")
+    if not runtime or known is None or runtime in known:
+        return None
+    return (
+        f"runtime {runtime!r} does not exist in the shared configuration repo "
+        f"(no runtimes/{runtime}/); it has: {', '.join(sorted(known)) or 'none'}"
+    )
 
 
 class OwnershipError(Exception):
@@ -69,27 +83,15 @@ class GitFileProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = [CheckFailure(key, "is required") for key in REQUIRED if not news.get(key)]
-        if not failures:
+        if not failures and news.get("runtime"):
             try:
-                problem = self._runtime_problem(news)
+                _, known = read_tip(_remote(news, self._token()), news["path"], list_dir=RUNTIMES_DIR)
+                problem = _runtime_problem(news, known)
             except GitError as exc:
                 problem = str(exc)
             if problem:
                 failures.append(CheckFailure("runtime", problem))
         return CheckResult(news, failures)
-
-    def _runtime_problem(self, props: dict[str, Any]) -> str | None:
-        """A selected runtime must exist when the repo declares runtimes (`runtimes/<name>/`)."""
-        runtime = props.get("runtime")
-        if not runtime:
-            return None
-        _, known = read_tip(_remote(props, self._token()), props["path"], list_dir="runtimes")
-        if known is None or runtime in known:
-            return None
-        return (
-            f"runtime {runtime!r} does not exist in the shared configuration repo "
-            f"(no runtimes/{runtime}/); it has: {', '.join(sorted(known)) or 'none'}"
-        )
 
     def _write(self, action: str, props: dict[str, Any]) -> str:
         def transform(current: str | None) -> str | None:
@@ -102,13 +104,17 @@ class GitFileProvider(ResourceProvider):
                 )
             return str(props["content"])
 
-        return apply(
-            _remote(props, self._token()), props["path"], transform, _message(action, props), _author(props)
-        ).commit
+        def runtime_exists(repo: RepoCache, tip: str) -> None:
+            if props.get("runtime") and (problem := _runtime_problem(props, repo.list_dir(tip, RUNTIMES_DIR))):
+                raise GitError(problem)
+
+        remote = _remote(props, self._token())
+        result = apply(
+            remote, props["path"], transform, _message(action, props), _author(props), precondition=runtime_exists
+        )
+        return result.commit
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        if problem := self._runtime_problem(props):
-            raise GitError(problem)
         commit = self._write("create", props)
         return CreateResult(f"{props['branch']}:{props['path']}", {**props, "commit": commit})
 

@@ -232,14 +232,18 @@ def apply(
     *,
     attempts: int = PUSH_ATTEMPTS,
     cache: Path | None = None,
+    precondition: Callable[[RepoCache, str], None] | None = None,
 ) -> WriteResult:
     """Re-read, transform, commit and push until the push lands on the current tip.
 
-    ``transform`` runs again on every new tip, so its checks (ownership) always see the latest file.
+    ``transform`` (and ``precondition``, given the cache and the tip) run again on every new tip, so
+    their checks (ownership, runtimes) always see the latest branch, with no fetch of their own.
     """
     with RepoCache(remote, cache).locked() as repo:
         for attempt in range(1, attempts + 1):
             tip = repo.fetch()
+            if precondition is not None:
+                precondition(repo, tip)
             current = repo.read(tip, path)
             wanted = transform(current)
             if wanted == current:
