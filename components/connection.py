@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import re
 import time
@@ -79,20 +80,22 @@ class ConnectionTest:
     def client(self, service: str, session: boto3.Session | None = None) -> Any:
         return (session or self.session).client(service, endpoint_url=self.endpoint_url, region_name=self.cfg.region)
 
+    @functools.cached_property
     def account_id(self) -> str:
+        """The caller's account (asked once: role_arn, the role check and the chain all need it)."""
         return str(self.client("sts").get_caller_identity()["Account"])
 
     def role_arn(self) -> str:
         return policies.role_arn(
-            partition=self.cfg.partition, account_id=self.account_id(), path=self.cfg.role.path, name=self.cfg.role.name
+            partition=self.cfg.partition, account_id=self.account_id, path=self.cfg.role.path, name=self.cfg.role.name
         )
 
     def expected_trust(self, account_id: str) -> dict[str, Any]:
         cluster = None
         if self.cfg.trust.eks_cluster_name:
-            found = self.client("eks").describe_cluster(name=self.cfg.trust.eks_cluster_name)["cluster"]
-            issuer = found.get("identity", {}).get("oidc", {}).get("issuer")
-            cluster = policies.ClusterFacts(found["name"], found["roleArn"], issuer)
+            cluster = policies.cluster_facts(
+                self.client("eks").describe_cluster(name=self.cfg.trust.eks_cluster_name)["cluster"]
+            )
         document = policies.trust_policy(
             self.cfg.trust, partition=self.cfg.partition, account_id=account_id, cluster=cluster
         )
@@ -115,7 +118,7 @@ class ConnectionTest:
     def check_role(self) -> Step:
         """The role exists; its trust admits exactly the configured principal(s); ECR read, no ECR write."""
         try:
-            account = self.account_id()
+            account = self.account_id
             iam = self.client("iam")
             try:
                 role = iam.get_role(RoleName=self.cfg.role.name)["Role"]

@@ -128,6 +128,17 @@ def inline_policies(
     return {"ecr-read-scoped": scoped_read_policy(access, partition=partition, region=region, account_id=account_id)}
 
 
+def grant_policy_name(role_name: str) -> str:
+    """Name of the caller-side grant on a trusted role; `render` finds the grants by it."""
+    return f"ecr-gitops-assume-{role_name}"[:128]
+
+
+def cluster_facts(described: dict[str, Any]) -> ClusterFacts:
+    """ClusterFacts from an EKS DescribeCluster `cluster` (boto3 shape)."""
+    issuer = described.get("identity", {}).get("oidc", {}).get("issuer")
+    return ClusterFacts(described["name"], described["roleArn"], issuer)
+
+
 def assume_grant_policy(role_arn: str) -> PolicyDocument:
     """The caller-side permission given to a same-account trusted role (`grantTrustedRoles`)."""
     return {

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi.runtime import config as runtime_config
 
-from .config import ALL_KEYS, PROJECT, ConfigError, IntegrationConfig, StackConfig, parse_config
+from .config import ALL_KEYS, PROJECT, ConfigError, StackConfig, parse_config
 from .integration import EcrGitOpsIntegration, plan_manifests
 from .manifest import ManifestError
 from .policies import ClusterFacts
@@ -46,10 +46,7 @@ def load_config() -> StackConfig:
     )
 
 
-def lookup_cluster(cfg: IntegrationConfig) -> ClusterFacts | None:
-    name = cfg.trust.eks_cluster_name
-    if name is None:
-        return None
+def lookup_cluster(name: str) -> ClusterFacts:
     cluster = aws.eks.get_cluster(name=name)
     issuer = None
     for identity in cluster.identities or []:
@@ -73,6 +70,9 @@ def main() -> None:
             problems.append(f"{stack_config.source}: {PROJECT}:{where}manifestTemplate: {exc}")
     if problems:
         raise pulumi.RunError("invalid manifest template:\n" + "\n".join(problems))
+    clusters = {
+        name: lookup_cluster(name) for name in {c.trust.eks_cluster_name for c in stack_config.integrations} if name
+    }
     exports: dict[str, Any] = {}
     for cfg in stack_config.integrations:
         integration = EcrGitOpsIntegration(
@@ -80,7 +80,7 @@ def main() -> None:
             cfg,
             stack=stack_config.stack,
             account_id=account_id,
-            cluster=lookup_cluster(cfg),
+            cluster=clusters.get(cfg.trust.eks_cluster_name or ""),
             manifests=planned[cfg.name],
         )
         exports[cfg.name] = integration.exports

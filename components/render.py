@@ -14,7 +14,7 @@ import pulumi
 
 from .config import IntegrationConfig, StackConfig
 from .mockrun import run_program
-from .policies import role_arn
+from .policies import grant_policy_name, role_arn
 from .stackfile import StackFile
 
 PLACEHOLDER_ACCOUNT = "123456789012"
@@ -86,7 +86,7 @@ def _integration(cfg: IntegrationConfig, registrations: list[Registration]) -> d
         return [r.inputs for r in registrations if r.typ == typ]
 
     role = next(r for r in of_type("aws:iam/role:Role") if r["name"] == cfg.role.name)
-    grant_name = f"ecr-gitops-assume-{cfg.role.name}"[:128]
+    grant_name = grant_policy_name(cfg.role.name)
     policies = of_type("aws:iam/rolePolicy:RolePolicy")
     result: dict[str, Any] = {
         "name": cfg.name,

@@ -105,7 +105,7 @@ class EcrAccessRole(pulumi.ComponentResource):
             aws.iam.RolePolicy(
                 f"{name}-grant-{trusted_name}",
                 role=trusted_name,
-                name=f"ecr-gitops-assume-{cfg.role.name}"[:128],
+                name=policies.grant_policy_name(cfg.role.name),
                 policy=self.role.arn.apply(lambda role_arn: json.dumps(policies.assume_grant_policy(role_arn))),
                 opts=child,
             )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -309,4 +308,3 @@ def test_serialized_provider_runs_in_a_fresh_interpreter(shared_repo: tuple[Path
     assert result.stdout.strip() in commits(repo)
     assert show(repo, p["path"]) is None
     assert len(commits(repo)) == 3
-    assert shutil.which("git")

@@ -275,3 +275,17 @@ def test_readme_documents_every_config_key_and_output() -> None:
         "`manifests`",
     ):
         assert f"| {output} |" in readme, output
+
+
+def test_a_cluster_shared_by_integrations_is_looked_up_once() -> None:
+    class CountingCalls(RenderMocks):
+        tokens: list[str] = []
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+            self.tokens.append(args.token)
+            return super().call(args)
+
+    stack_file = load_stack_file(PROJECT_DIR / "stacks" / "Pulumi.prod.yaml")  # two integrations, one cluster
+    mocks = CountingCalls("aws", "us-east-1")
+    run_program(mocks, stack="prod", config=stack_file.config)
+    assert mocks.tokens.count("aws:eks/getCluster:getCluster") == 1

@@ -19,6 +19,7 @@ import pulumi
 from pulumi.runtime import rpc
 
 from ..gitfile import GitFileProvider
+from ..policies import cluster_facts
 from ..render import DYNAMIC_TYPE
 
 
@@ -46,12 +47,11 @@ class ApplyingMocks(pulumi.runtime.Mocks):
             identity = self.client("sts").get_caller_identity()
             return {"accountId": identity["Account"], "arn": identity["Arn"], "userId": identity["UserId"]}, []
         if args.token == "aws:eks/getCluster:getCluster":
-            cluster = self.client("eks").describe_cluster(name=args.args["name"])["cluster"]
-            issuer = cluster.get("identity", {}).get("oidc", {}).get("issuer")
+            facts = cluster_facts(self.client("eks").describe_cluster(name=args.args["name"])["cluster"])
             return {
-                "name": cluster["name"],
-                "roleArn": cluster["roleArn"],
-                "identities": [{"oidcs": [{"issuer": issuer}]}],
+                "name": facts.name,
+                "roleArn": facts.role_arn,
+                "identities": [{"oidcs": [{"issuer": facts.oidc_issuer}]}],
             }, []
         raise NotImplementedError(f"the sandbox does not emulate {args.token}")
 
