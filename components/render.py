@@ -82,8 +82,10 @@ def render(stack_file: StackFile, stack_config: StackConfig) -> dict[str, Any]:
 
 
 def _integration(cfg: IntegrationConfig, registrations: list[Registration]) -> dict[str, Any]:
+    """One integration's part of the document; sorted, since the SDK registers resources concurrently."""
+
     def of_type(typ: str) -> list[dict[str, Any]]:
-        return [r.inputs for r in registrations if r.typ == typ]
+        return sorted((r.inputs for r in registrations if r.typ == typ), key=lambda i: json.dumps(i, sort_keys=True))
 
     role = next(r for r in of_type("aws:iam/role:Role") if r["name"] == cfg.role.name)
     grant_name = grant_policy_name(cfg.role.name)
@@ -111,11 +113,14 @@ def _integration(cfg: IntegrationConfig, registrations: list[Registration]) -> d
             for a in of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
             if a["roleArn"].endswith(f"{cfg.role.path}{cfg.role.name}")
         ],
-        "manifests": [
-            {"path": m["path"], "content": m["content"]}
-            for m in of_type(DYNAMIC_TYPE)
-            if m.get("integration") == cfg.name
-        ],
+        "manifests": sorted(
+            (
+                {"path": m["path"], "content": m["content"]}
+                for m in of_type(DYNAMIC_TYPE)
+                if m.get("integration") == cfg.name
+            ),
+            key=lambda m: m["path"],
+        ),
     }
     return result
 

@@ -279,13 +279,15 @@ def test_readme_documents_every_config_key_and_output() -> None:
 
 def test_a_cluster_shared_by_integrations_is_looked_up_once() -> None:
     class CountingCalls(RenderMocks):
-        tokens: list[str] = []
+        def __init__(self) -> None:
+            super().__init__("aws", "us-east-1")
+            self.tokens: list[str] = []
 
         def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
             self.tokens.append(args.token)
             return super().call(args)
 
     stack_file = load_stack_file(PROJECT_DIR / "stacks" / "Pulumi.prod.yaml")  # two integrations, one cluster
-    mocks = CountingCalls("aws", "us-east-1")
+    mocks = CountingCalls()
     run_program(mocks, stack="prod", config=stack_file.config)
     assert mocks.tokens.count("aws:eks/getCluster:getCluster") == 1
