@@ -55,6 +55,8 @@ class MockRuntimeEngine:
                 deployed.manifests.append({"path": applied.outputs["path"], "commit": applied.outputs["commit"]})
             if applied.note:
                 deployed.notes.append(f"{applied.name}: {applied.note}")
+        deployed.role_arns.sort()  # registrations arrive concurrently: report in a stable order
+        deployed.manifests.sort(key=lambda m: m["path"])
         return deployed
 
     def destroy(self) -> list[str]:
